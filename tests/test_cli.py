@@ -1,0 +1,99 @@
+"""The command line as the contract fixes it: JSON shapes, exit codes, one-line errors."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SEED = REPO.parent / "shared" / "examples" / "seed_decision.txt"
+
+
+def cli(*args, stdin=None):
+    return subprocess.run([sys.executable, "-m", "pipeline", "--quiet", *map(str, args)], cwd=REPO,
+                          capture_output=True, text=stdin is None or isinstance(stdin, str), input=stdin, timeout=300)
+
+
+def test_help_lists_commands():
+    result = cli("--help")
+    assert result.returncode == 0
+    for command in ("parse", "train", "evaluate", "predict", "extract", "features-eval", "ingest", "export", "fetch",
+                    "models", "compare", "report", "serve", "run"):
+        assert command in result.stdout
+
+
+def test_parse_seed_decision():
+    if not SEED.exists():
+        pytest.skip("shared/ examples not present")
+    result = cli("parse", SEED, "--json")
+    assert result.returncode == 0, result.stderr
+    parsed = json.loads(result.stdout)
+    assert parsed["header"]["site_outcome"] == "unknown"
+    assert list(parsed["sections"]) == ["summary", "complaint", "role_and_powers", "how_considered", "assessment",
+                                        "final_decision"]
+
+
+@pytest.mark.parametrize("content", [b"", b"\x00\x01\x02\xff\xfe" * 50, b"<html><body><h1>Page not found</h1></body></html>"])
+def test_parse_bad_input_is_one_line_error(tmp_path, content):
+    path = tmp_path / "bad.html"
+    path.write_bytes(content)
+    result = cli("parse", path, "--json")
+    assert result.returncode != 0
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ")
+
+
+def test_evaluate_json_matches_contract(trained_model_dirs, training_sample_path):
+    result = cli("evaluate", "--model", trained_model_dirs["decision"], "--data", training_sample_path, "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert isinstance(report["n"], int) and report["n"] > 0
+    assert 0 <= report["accuracy"] <= 1 and 0 <= report["macro_f1"] <= 1
+    assert set(report["per_class"]) == {"not_investigated", "no_fault", "remedy_adequate", "fault_found"}
+    for metrics in report["per_class"].values():
+        assert set(metrics) >= {"precision", "recall", "f1", "support"}
+    assert "macro_f1" in report["baselines"]["majority"] and "macro_f1" in report["baselines"]["tfidf_logreg"]
+
+
+def test_train_writes_model_directory(training_sample_path, tmp_path):
+    out = tmp_path / "model"
+    result = cli("train", "--data", training_sample_path, "--view", "triage", "--out", out)
+    assert result.returncode == 0, result.stderr
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["view"] == "triage" and meta["sha256"]
+    assert json.loads(result.stdout)["model_dir"] == str(out)
+
+
+def test_train_rejects_unknown_label(tmp_path):
+    path = tmp_path / "bad.jsonl"
+    path.write_text(json.dumps({"id": "a", "outcome": "won", "complaint": "c"}) + "\n")
+    result = cli("train", "--data", path, "--view", "triage", "--out", tmp_path / "m")
+    assert result.returncode == 2
+    assert "unknown outcome label 'won'" in result.stderr
+    assert not (tmp_path / "m").exists()
+
+
+def test_extract_reads_json_record_from_stdin():
+    record = {"summary": "The Council has already apologised to Mr X.", "complaint": "Mr X complained.",
+              "assessment": ""}
+    result = cli("extract", "-", "--json", stdin=json.dumps(record))
+    assert result.returncode == 0, result.stderr
+    found = json.loads(result.stdout)
+    assert {"features", "reasons"} <= set(found)
+    assert any(f["type"] == "apology" and f["status"] == "already_by_body" for f in found["features"])
+
+
+def test_ingest_bad_file_leaves_store_unchanged(tmp_path):
+    db = tmp_path / "d.db"
+    good = tmp_path / "good.jsonl"
+    good.write_text(json.dumps({"id": "a", "outcome": "no_fault", "complaint": "c"}) + "\n")
+    assert cli("ingest", good, "--db", db).returncode == 0
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"id": "b", "outcome": "no_fault", "complaint": "c"}) + "\n{oops\n")
+    result = cli("ingest", bad, "--db", db)
+    assert result.returncode == 2 and "line 2" in result.stderr
+    exported = tmp_path / "out.jsonl"
+    assert cli("export", "--db", db, "--out", exported).returncode == 0
+    assert [json.loads(line)["id"] for line in exported.read_text().splitlines()] == ["a"]
