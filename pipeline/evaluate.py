@@ -281,8 +281,11 @@ def model_card(meta: Mapping[str, Any]) -> str:
         f"{meta.get('dropped_empty_view_text', 0)} left out for empty view text",
         f"- **Model:** word + character TF-IDF"
         f"{' (whole view and summary)' if meta['config'].get('summary_branch') and meta['view'] == 'decision' else ''}"
-        f"{' + remedy/reason features' if meta['config'].get('remedy_features') else ''}, class-weighted linear SVM, "
+        f"{' + remedy/reason features' if meta['config'].get('remedy_features') else ''}, class-weighted {meta['config'].get('classifier', 'svm')} classifier, "
         f"sigmoid calibration on out-of-fold scores; C={meta['config'].get('C')}",
+        f"- **Decision rule:** the outcome maximises probability / prior^alpha with alpha={meta['config'].get('alpha')} "
+        "(chosen on out-of-fold macro-F1; 0 = plain argmax), so rare classes are not drowned by the majority; "
+        "the probabilities themselves stay calibrated.",
         f"- **Classes:** {', '.join(meta['classes'])}",
         "",
     ]
@@ -291,7 +294,7 @@ def model_card(meta: Mapping[str, Any]) -> str:
         review = cv.get("review", {})
         lines += [
             f"- Expected calibration error (top class, out-of-fold): **{cv.get('ece', float('nan')):.3f}**",
-            f"- Abstention: `needs_review` when the top probability < **{review.get('threshold', 1.0):.3f}**, chosen "
+            f"- Abstention: `needs_review` when the predicted outcome's probability < **{review.get('threshold', 1.0):.3f}**, chosen "
             f"for precision ≥ {review.get('target_precision', 0):.2f} on out-of-fold predictions "
             f"(reached {review.get('precision', 0):.3f} on {review.get('coverage', 0):.0%} of cases decided "
             "automatically).",

@@ -63,6 +63,30 @@ def test_seed_decision_yields_apology_and_service_improvement_already_and_no_pay
     assert all(status == "already_by_body" for statuses in found.values() for status in statuses)
 
 
+@pytest.mark.parametrize("text, status", [
+    ("The Council agreed to make changes to how it handles blue badge applications.", "recommended"),
+    ("The Council will put measures in place to avoid similar delays.", "recommended"),
+    ("The Council will write to other families who may be affected by the same error.", "recommended"),
+    ("The Council agreed to develop a procedure for dealing with such requests.", "recommended"),
+    ("The Council will ensure that staff are aware of their duties.", "recommended"),
+    ("The Council agreed to consider what changes it needs to make to its process.", "recommended"),
+    ("The Council will explain what lessons it has drawn from the complaint.", "recommended"),
+    ("The Council agreed to carry out an audit of other tenancy cases.", "recommended"),
+    ("The Council agreed to provide evidence it has reminded staff of the guidance.", "recommended"),
+    ("The Council agreed to deal with such requests promptly in future.", "recommended"),
+    ("The Council has reminded its officers to keep notes of visits.", "already_by_body"),
+])
+def test_service_improvement_phrasings(text, status):
+    found = remedies(text)
+    umbrella = found.get("service_improvement", set()) | found.get("training", set()) | \
+        found.get("procedure_review", set())
+    assert status in umbrella
+
+
+def test_a_wish_for_future_change_is_not_a_remedy():
+    assert "service_improvement" not in remedies("Mr T wants the Council to act faster in future.")
+
+
 # --- status ---------------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("text, kind, status", [
@@ -190,6 +214,36 @@ def test_reasons(text, reason):
     assert reason in reasons(text)
 
 
+@pytest.mark.parametrize("text, reason", [
+    ("The Ombudsman will not investigate, because the Council has said sorry and nothing more is to be gained.",
+     "already_remedied"),
+    ("We will not investigate as the Council apologised and waived the late fee.", "already_remedied"),
+    ("We will not investigate because the matter has already been put right.", "already_remedied"),
+    ("We decided not to investigate as the Council admitted its mistakes and made improvements.",
+     "already_remedied"),
+    ("We will not investigate because the Council has since backdated the application.", "already_remedied"),
+    ("We will not investigate, since the Council's offer was enough to remedy any injustice.", "already_remedied"),
+    ("We cannot investigate this complaint because the matter affects all or most people in the area.",
+     "outside_jurisdiction"),
+    ("We will not investigate because Mrs P has already exercised her right of appeal.", "outside_jurisdiction"),
+    ("We will not investigate as Mr Q has appealed to the planning inspector.", "outside_jurisdiction"),
+    ("We cannot investigate because the law bars us from looking at matters a tribunal has decided.",
+     "outside_jurisdiction"),
+    ("We cannot investigate how a housing association manages its tenancies.", "outside_jurisdiction"),
+    ("The Ombudsman has no power to investigate the conduct of elections.", "outside_jurisdiction"),
+])
+def test_reason_phrasings(text, reason):
+    assert reason in reasons(text)
+
+
+@pytest.mark.parametrize("text", [
+    "We will not investigate because Mr R could have appealed to the tribunal.",  # could appeal: not outside
+    "We will not investigate because Ms S could have used her right of appeal.",
+])
+def test_an_appeal_not_made_is_not_outside_jurisdiction(text):
+    assert "outside_jurisdiction" not in reasons(text)
+
+
 def test_reasons_need_a_not_investigated_frame():
     text = ("Mr V appealed to the tribunal in 2022, which was late, and there was little evidence of fault. "
             "The Ombudsman found fault and the Council agreed to apologise.")
@@ -295,6 +349,8 @@ def test_word_forms():
     assert {"apologise", "apologised", "apologises", "apologising", "apologize", "apologized"} <= set(forms)
     assert {"pay", "paid", "paying", "pays"} <= set(X.word_forms("pay"))
     assert {"reply", "replied", "replies"} <= set(X.word_forms("reply"))
+    assert {"admitted", "admitting"} <= set(X.word_forms("admit"))  # consonant doubling
+    assert {"referred", "stopped"} <= set(X.word_forms("refer")) | set(X.word_forms("stop"))
 
 
 def test_match_end_handles_optional_repeats_and_gaps():

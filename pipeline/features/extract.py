@@ -84,7 +84,17 @@ def word_forms(lemma: str) -> list[str]:
             forms.update({base + "es", base + "ed", base + "ing"})
         else:
             forms.update({base + "s", base + "ed", base + "ing"})
+        if _doubles_final_consonant(base):  # admit -> admitted, stop -> stopping, refer -> referred
+            forms.update({base + base[-1] + "ed", base + base[-1] + "ing"})
     return sorted(forms)
+
+
+def _doubles_final_consonant(word: str) -> bool:
+    """Does ``word`` end consonant-vowel-consonant (admit, stop, refer)? Such verbs often double the consonant
+    before -ed/-ing; a wrong guess (visitted) only adds a form no text contains."""
+    vowels = "aeiou"
+    return (len(word) >= 3 and word[-1] not in vowels + "wxy" and word[-2] in vowels
+            and word[-3] not in vowels)
 
 
 def spec_words(spec: str) -> list[str]:
