@@ -36,7 +36,6 @@ thread safety, so extraction runs under one module lock; everything else is read
 """
 from __future__ import annotations
 
-import math
 import re
 import threading
 from dataclasses import dataclass
@@ -51,7 +50,6 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import normalize
 
 from pipeline.features import MAX_CHARS, RemedyFeatures, extract, extract_many
-from pipeline.features.extract import AMOUNT_SCALE
 from pipeline.model import (
     MODEL_FILE, ModelError, PriorCorrectedClassifier, SectionText, decide, linear_parts, read_metadata,
     resolve_model_dir, verified_load,
@@ -211,27 +209,6 @@ class FastTfidf:
         return X
 
 
-def remedy_rows(transformer: RemedyFeatures, found: Sequence[Sequence[Feature]]) -> sparse.csr_matrix:
-    """``RemedyFeatures.transform`` from features already extracted (the same columns and values)."""
-    column = {name: i for i, name in enumerate(transformer.feature_names_)}
-    rows, cols, values = [], [], []
-    for row, features in enumerate(found):
-        cells: dict[int, float] = {}
-        for f in features:
-            name = f"remedy:{f.type}:{f.status}" if f.kind == "remedy" else f"reason:{f.type}"
-            if name in column:
-                cells[column[name]] = 1.0
-        amounts = [f.amount_gbp for f in features
-                   if f.type == "payment" and f.amount_gbp is not None and f.status != "negated"]
-        if transformer.include_amount and amounts:
-            cells[column["payment_amount_log"]] = math.log1p(max(amounts)) / AMOUNT_SCALE
-        for col, value in cells.items():
-            rows.append(row)
-            cols.append(col)
-            values.append(value)
-    return sparse.csr_matrix((values, (rows, cols)), shape=(len(found), len(column)), dtype=np.float64)
-
-
 # --- evidence -----------------------------------------------------------------------------------------------------
 _BOUNDARY = re.compile(r"[.!?]+(?=\s)|\n")
 _NON_WORDS = re.compile(r"\W*")
@@ -367,7 +344,7 @@ class Predictor:
         blocks = []
         for branch in self._branches:
             if branch.kind == "remedies":
-                block = remedy_rows(branch.last, found)
+                block = branch.last.rows_from_features(found)
             elif branch.name in self._tfidf:
                 block = self._tfidf[branch.name].transform([s.get(branch.section, "") for s in sections])
             elif branch.kind in ("words", "chars"):  # a vectorizer FastTfidf does not cover: as fitted
@@ -551,4 +528,4 @@ def load(model_dir: str | Path) -> Predictor:
     return predictor
 
 
-__all__ = ["EVIDENCE_TOP", "MAX_CHARS", "PredictionError", "Predictor", "coerce_record", "load", "remedy_rows"]
+__all__ = ["EVIDENCE_TOP", "MAX_CHARS", "PredictionError", "Predictor", "coerce_record", "load"]

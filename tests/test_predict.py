@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from pipeline.features import MAX_CHARS, RemedyFeatures, extract
 from pipeline.model import METADATA_FILE, MODEL_FILE, ModelConfig, ModelError, build_model, linear_parts
-from pipeline.predict import PredictionError, Predictor, load, remedy_rows
+from pipeline.predict import PredictionError, Predictor, load
 from pipeline.records import OUTCOMES, Decision
 from pipeline.views import view_text
 
@@ -82,12 +82,12 @@ def test_fast_tfidf_equals_the_vectorizer(predictors, sample, view):
         np.testing.assert_array_equal(mine.toarray(), theirs.toarray())
 
 
-def test_remedy_rows_equal_the_transformer(sample):
+def test_rows_from_extracted_features_equal_the_transformer(sample):
     texts = [view_text(r, "decision") for r in sample] + [
         "Mr X did not get the £1,250 the Council offered. We will not investigate because it is late."]
     transformer = RemedyFeatures().fit(texts)
     expected = transformer.transform(texts).toarray()
-    np.testing.assert_array_equal(remedy_rows(transformer, [extract(t) for t in texts]).toarray(), expected)
+    np.testing.assert_array_equal(transformer.rows_from_features([extract(t) for t in texts]).toarray(), expected)
 
 
 # --- the prediction ---------------------------------------------------------------------------------------------

@@ -753,10 +753,14 @@ class RemedyFeatures(BaseEstimator, TransformerMixin):
 
     def transform(self, X) -> sparse.csr_matrix:
         check_is_fitted(self, "feature_names_")
-        texts = _check_texts(X)
+        return self.rows_from_features(list(extract_many(_check_texts(X))))
+
+    def rows_from_features(self, found: list[list[Feature]]) -> sparse.csr_matrix:
+        """The transform's rows from features already extracted (callers that also show the features reuse them)."""
+        check_is_fitted(self, "feature_names_")
         column = {name: i for i, name in enumerate(self.feature_names_)}
         rows, cols, values = [], [], []
-        for row, features in enumerate(extract_many(texts)):
+        for row, features in enumerate(found):
             cells: dict[int, float] = {}
             for f in features:
                 name = f"remedy:{f.type}:{f.status}" if f.kind == "remedy" else f"reason:{f.type}"
@@ -770,7 +774,7 @@ class RemedyFeatures(BaseEstimator, TransformerMixin):
                 rows.append(row)
                 cols.append(col)
                 values.append(value)
-        return sparse.csr_matrix((values, (rows, cols)), shape=(len(texts), len(self.feature_names_)),
+        return sparse.csr_matrix((values, (rows, cols)), shape=(len(found), len(self.feature_names_)),
                                  dtype=np.float64)
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
