@@ -6,7 +6,9 @@
    with replacement to x10 and x30, each size fitted in a fresh child process so its peak RSS (``ru_maxrss``) is its
    own. Ratios to x1 make linear (or worse) growth visible.
 
-Usage: python bench/bench_train.py [--data PATH] [--scales 1,10,30] [--views decision,triage] [--no-train-run]
+Usage: python bench/bench_train.py [--data PATH] [--scales 1,10,30] [--views decision,triage] [--repeat N]
+                                   [--no-train-run]
+On a shared machine, ``--repeat N`` fits each size N times and keeps the fastest time (and the largest peak RSS).
 Takes several minutes (x30 is ~72,000 records); not run by the tests.
 """
 from __future__ import annotations
@@ -98,6 +100,20 @@ def fit_once(data: Path, view: str, scale: int, seed: int) -> dict[str, Any]:
             "peak_rss_mb": round(peak, 1), "fit_rss_increase_mb": round(peak - rss_before, 1)}
 
 
+def best_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The fastest of repeated fits (noise from other load only ever adds time), with the largest peak memory."""
+    ok = [r for r in runs if "error" not in r]
+    if not ok:
+        return runs[-1]
+    best = dict(min(ok, key=lambda r: r["fit_s"]))
+    best["peak_rss_mb"] = max(r["peak_rss_mb"] for r in ok)
+    best["fit_rss_increase_mb"] = max(r["fit_rss_increase_mb"] for r in ok)
+    best["runs"] = len(ok)
+    if len(ok) > 1:
+        best["fit_s_all"] = [r["fit_s"] for r in ok]
+    return best
+
+
 def run_child(data: Path, view: str, scale: int, seed: int) -> dict[str, Any]:
     command = [sys.executable, str(Path(__file__).resolve()), "--child", "--data", str(data), "--views", view,
                "--scales", str(scale), "--seed", str(seed)]
@@ -134,6 +150,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--scales", default="1,10,30", help="comma-separated corpus multiples, e.g. 1,10,30")
     parser.add_argument("--views", default="decision,triage", help="comma-separated views")
     parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--repeat", type=int, default=1, help="fits per size; the fastest is reported")
     parser.add_argument("--no-train-run", action="store_true", help="skip part 1 (train_run with CV)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -143,6 +160,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error(f"--scales must be comma-separated integers, got {args.scales!r}")
     if not args.scales or min(args.scales) < 1:
         parser.error("--scales must be integers >= 1")
+    if args.repeat < 1:
+        parser.error("--repeat must be >= 1")
     args.views = [v.strip() for v in args.views.split(",") if v.strip()]
     from pipeline.views import VIEWS
 
@@ -183,7 +202,7 @@ def main(argv: list[str] | None = None) -> None:
         rows = []
         for scale in args.scales:
             log(f"fit_model x{scale} ({view} view) in a child process")
-            rows.append(run_child(args.data, view, scale, args.seed))
+            rows.append(best_of([run_child(args.data, view, scale, args.seed) for _ in range(args.repeat)]))
             log(f"  -> {rows[-1]}")
         result["fit_scaling"][view] = with_ratios(rows)
     print(json.dumps(result, indent=2))

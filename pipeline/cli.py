@@ -264,8 +264,8 @@ def cmd_run(args: argparse.Namespace, console: Console) -> None:
     runs = {}
     for view in ("decision", "triage"):
         console(f"[5/6] training the {view} model")
-        target = train_run(args.data, view, args.registry, skip_invalid=args.skip_invalid, progress=console,
-                           warn=console.warn)
+        target = train_run(args.data, view, registry=args.registry, skip_invalid=args.skip_invalid,
+                           progress=console, warn=console.warn)
         console(f"[6/6] writing the {view} report")
         report = write_report(target, None, args.data, progress=console)
         cv = read_metadata(target)["metrics"]["cv"]

@@ -277,6 +277,7 @@ def write_model_dir(out: str | Path, model: Pipeline, baselines: Mapping[str, Pi
         raise ModelError(f"{out} already exists and is not empty; models are never overwritten")
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    staging.chmod(0o755)  # mkdtemp makes it private; a model directory is meant to be shared
     try:
         joblib.dump(model, staging / MODEL_FILE, compress=3)
         joblib.dump(dict(baselines), staging / BASELINES_FILE, compress=3)

@@ -26,13 +26,14 @@ DEFAULT_REGISTRY = Path("models")
 Progress = Callable[[str], None]
 
 
-def train_run(data: str | Path, view: str, out: str | Path | None = None, *, config: ModelConfig | None = None,
-              skip_invalid: bool = False, progress: Progress | None = None,
+def train_run(data: str | Path, view: str, out: str | Path | None = None, *, registry: str | Path | None = None,
+              config: ModelConfig | None = None, skip_invalid: bool = False, progress: Progress | None = None,
               warn: Callable[[str], None] | None = None) -> Path:
     """Train on ``data`` for ``view``, cross-validate against the baselines, and write a model directory.
 
-    ``out`` may name a new (or empty) directory, which becomes the model directory, or a registry root (an existing
-    directory that is not itself a model), under which a new ``<version>/`` is written and ``latest`` updated.
+    ``registry`` names a registry root: a new ``<version>/`` is written under it and ``latest`` updated. Otherwise
+    ``out`` may name a new (or empty) directory, which becomes the model directory, or an existing registry root
+    (a non-empty directory that is not itself a model); with neither, the registry is ``models/``.
     """
     if view not in VIEWS:
         raise ModelError(f"unknown view {view!r}; expected one of {', '.join(VIEWS)}")
@@ -44,7 +45,7 @@ def train_run(data: str | Path, view: str, out: str | Path | None = None, *, con
     if dropped and warn:
         warn(f"left out {dropped} record(s) with empty {view} view text")
     version = new_version(view)
-    target, registry = _target_dir(out, version)
+    target, registry = _target_dir(out, registry, version)
 
     cv, cv_seconds = timed(lambda: cross_validate(kept, y, view, config, progress=say))
     config = replace(config, alpha=cv["alpha"])
@@ -80,10 +81,13 @@ def train_run(data: str | Path, view: str, out: str | Path | None = None, *, con
     return target
 
 
-def _target_dir(out: str | Path | None, version: str) -> tuple[Path, Path | None]:
+def _target_dir(out: str | Path | None, registry: str | Path | None, version: str) -> tuple[Path, Path | None]:
     """(model directory to write, registry root to update or None)."""
-    if out is None:
-        return DEFAULT_REGISTRY / version, DEFAULT_REGISTRY
+    if registry is not None or out is None:
+        root = Path(registry if registry is not None else DEFAULT_REGISTRY)
+        if (root / METADATA_FILE).exists():
+            raise ModelError(f"{root} is a model directory, not a registry")
+        return root / version, root
     out = Path(out)
     if (out / METADATA_FILE).exists():
         raise ModelError(f"{out} already holds a model; models are never overwritten — choose a new --out "

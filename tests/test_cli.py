@@ -97,3 +97,28 @@ def test_ingest_bad_file_leaves_store_unchanged(tmp_path):
     exported = tmp_path / "out.jsonl"
     assert cli("export", "--db", db, "--out", exported).returncode == 0
     assert [json.loads(line)["id"] for line in exported.read_text().splitlines()] == ["a"]
+
+
+def test_train_twice_then_models_lists_both_and_compare_tests_significance(tmp_path, corpus_records):
+    from conftest import stratified_sample
+
+    data = tmp_path / "small.jsonl"
+    data.write_text("\n".join(json.dumps(r) for r in stratified_sample(corpus_records, size=200, min_per_class=25)))
+    registry = tmp_path / "models"
+    registry.mkdir()
+    (registry / "README.md").write_text("model registry\n")
+    dirs = []
+    for _ in range(2):
+        result = cli("train", "--data", data, "--view", "decision", "--out", registry)
+        assert result.returncode == 0, result.stderr
+        dirs.append(json.loads(result.stdout)["model_dir"])
+    listed = cli("models", "--registry", registry, "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert sorted(row["path"] for row in json.loads(listed.stdout)) == sorted(dirs)
+    compared = cli("compare", dirs[0], dirs[1], "--data", data)
+    assert compared.returncode == 0, compared.stderr
+    assert "McNemar" in compared.stdout and "significant" in compared.stdout
+    as_json = json.loads(cli("compare", dirs[0], dirs[1], "--data", data, "--json").stdout)
+    assert 0.0 <= as_json["mcnemar"]["p_value"] <= 1.0
+    low, high = as_json["bootstrap_macro_f1_difference_95ci"]
+    assert low <= as_json["macro_f1_difference"] <= high
