@@ -51,6 +51,10 @@ def records_to_frame(records: list[Decision]) -> pd.DataFrame:
 
 def data_hash(path: str | Path) -> str:
     """SHA-256 of the file's bytes: identifies the training data in model metadata."""
+    return sha256_file(path)
+
+
+def sha256_file(path: str | Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):

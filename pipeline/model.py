@@ -10,7 +10,6 @@ and the package version before it unpickles anything.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -31,6 +30,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 
 from pipeline import __version__
+from pipeline.corpus import sha256_file
 from pipeline.features import RemedyFeatures
 from pipeline.records import OUTCOMES, Decision
 from pipeline.views import VIEWS, sections_of, view_text
@@ -257,14 +257,6 @@ def fit_model(records: Sequence[Decision], y: np.ndarray, view: str,
 
 
 # --- model directory ----------------------------------------------------------------------------------------------
-def sha256_file(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def new_version(view: str) -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")[:-4] + f"-{view}"
 
