@@ -187,8 +187,7 @@ def cmd_features_eval(args: argparse.Namespace, console: Console) -> None:
     from pipeline.features.scoring import score_extraction
 
     records = load_records(args.data, require_labels=True, skip_invalid=args.skip_invalid, on_invalid=console.warn)
-    console(f"extracting features from {len(records)} records")
-    result = score_extraction(records)
+    result = score_extraction(records, _extract_all(records, console))
     emit(result) if args.json else print(_features_text(result))
 
 
@@ -260,7 +259,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> None:
     console("[3/6] checking the labeller against the annotations")
     summary: dict[str, Any] = {"records": len(records), "labeller": agreement(records)}
     console("[4/6] extracting remedy features and reasons")
-    summary["extraction"] = score_extraction(records)
+    summary["extraction"] = score_extraction(records, _extract_all(records, console))
     runs = {}
     for view in ("decision", "triage"):
         console(f"[5/6] training the {view} model")
@@ -397,6 +396,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 # --- helpers ------------------------------------------------------------------------------------------------------
+def _extract_all(records: Sequence[Any], console: Console) -> list[Any]:
+    """Remedy features of every record's decision-view text, with a progress bar."""
+    from pipeline.features import extract_many
+    from pipeline.views import view_text
+
+    texts = [view_text(record, "decision") for record in records]
+    return list(console.bar(extract_many(texts), total=len(texts), desc="extracting", unit="rec"))
+
+
 def _read_file(path: str) -> bytes:
     file = Path(path)
     if not file.exists():

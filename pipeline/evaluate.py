@@ -107,8 +107,12 @@ def cross_validate(records: Sequence[Decision], y: np.ndarray, view: str, config
     splits = list(splitter.split(np.zeros(len(y)), y))
     if progress:
         progress(f"cross-validation: {folds} folds on {n_jobs} process(es)")
-    results = Parallel(n_jobs=n_jobs)(
-        delayed(_run_fold)(records, y, train, test, view, config, classes) for train, test in splits)
+    results = []
+    for result in Parallel(n_jobs=n_jobs, return_as="generator")(
+            delayed(_run_fold)(records, y, train, test, view, config, classes) for train, test in splits):
+        results.append(result)
+        if progress:
+            progress(f"cross-validation: fold {len(results)}/{folds} done")
     probabilities = np.zeros((len(y), len(classes)))
     baseline_predictions = {name: np.empty(len(y), dtype=object) for name in build_baselines(view)}
     for (train, test), (fold_probabilities, fold_baselines) in zip(splits, results):
@@ -225,7 +229,7 @@ def confusion_png(matrix: Sequence[Sequence[int]], labels: Sequence[str] = OUTCO
         for j in range(matrix.shape[1]):
             ax.text(j, i, str(matrix[i, j]), ha="center", va="center",
                     color="white" if matrix[i, j] > matrix.max() / 2 else "black")
-    return _png(fig)
+    return figure_png(fig)
 
 
 def calibration_png(probabilities: np.ndarray, y_true: Sequence[str], classes: Sequence[str], title: str = "",
@@ -254,10 +258,11 @@ def calibration_png(probabilities: np.ndarray, y_true: Sequence[str], classes: S
     ax.set_ylabel("observed frequency")
     ax.set_title(title or "Calibration (out-of-fold)")
     ax.legend(fontsize=8)
-    return _png(fig)
+    return figure_png(fig)
 
 
-def _png(fig: Any) -> bytes:
+def figure_png(fig: Any) -> bytes:
+    """A matplotlib figure as PNG bytes (the figure is closed)."""
     import matplotlib.pyplot as plt
 
     buffer = io.BytesIO()

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -24,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.corpus import data_hash, load_records
+from pipeline.evaluate import figure_png
 from pipeline.model import MODEL_FILE, linear_parts, read_metadata, resolve_model_dir, verified_load
 from pipeline.records import OUTCOMES, Decision
 from pipeline.views import ViewError, view_text
@@ -167,7 +167,7 @@ def top_features(model: Any, k: int = TOP_FEATURES,
     ``readable=True`` keeps words and rule features, ``False`` only character n-grams (rarely meaningful to a reader
     on their own, so listed apart), ``None`` everything.
     """
-    coef, _, names = _linear_parts(model)
+    coef, _, names = linear_parts(model)
     classes = [str(c) for c in model.classes_]
     rows = _coefficient_rows(np.asarray(coef), classes)
     described = [_describe_feature(name) for name in names]
@@ -482,26 +482,10 @@ def _heatmaps_png(tables: Mapping[str, pd.DataFrame], by: str) -> bytes:
             for j in range(values.shape[1]):
                 ax.text(j, i, f"{values[i, j]:.0%}", ha="center", va="center", fontsize=7,
                         color="white" if values[i, j] > 0.6 * top else "black")
-    buffer = io.BytesIO()
-    fig.tight_layout()
-    fig.savefig(buffer, format="png")
-    plt.close(fig)
-    return buffer.getvalue()
+    return figure_png(fig)
 
 
 # --- small helpers -----------------------------------------------------------------------------------------------
-def _linear_parts(model: Any) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """``model.linear_parts``, or the same from the union's branches when a branch cannot name its outputs."""
-    try:
-        return linear_parts(model)
-    except AttributeError:
-        union = model.named_steps["features"]
-        names = [f"{branch}__{name}" for branch, step in union.transformer_list if step != "drop"
-                 for name in step[-1].get_feature_names_out()]
-        svm = model.named_steps["classifier"].calibrated_classifiers_[0].estimator
-        return svm.coef_, svm.intercept_, names
-
-
 def _coefficient_rows(coef: np.ndarray, classes: Sequence[str]) -> dict[str, np.ndarray]:
     """Class -> weights; a binary SVM has one row, for the second class, whose negation speaks for the first."""
     if coef.shape[0] == 1 and len(classes) == 2:

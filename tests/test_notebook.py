@@ -17,7 +17,8 @@ MACRO_F1_LINE = re.compile(r"^(decision|triage) view: macro-F1 (\d\.\d{3}) ", re
 
 
 def stream_text(cell: nbformat.NotebookNode) -> str:
-    return "".join(output.get("text", "") for output in cell.get("outputs", []) if output.get("output_type") == "stream")
+    outputs = cell.get("outputs", [])
+    return "".join(output.get("text", "") for output in outputs if output.get("output_type") == "stream")
 
 
 @pytest.fixture(scope="module")
