@@ -455,7 +455,8 @@ def _metrics_text(result: dict[str, Any]) -> str:
 
 def _features_text(result: dict[str, Any]) -> str:
     lines = [f"n={result['n']}  status accuracy={_fmt(result.get('status_accuracy'))}  "
-             f"amount exact={_fmt(result.get('amount_exact'))}  reasons micro-F1={_fmt(result.get('reasons_micro_f1'))}"]
+             f"amount exact={_fmt(result.get('amount_exact'))}  "
+             f"reasons micro-F1={_fmt(result.get('reasons_micro_f1'))}"]
     for block in ("presence", "reasons"):
         for name, m in result[block].items():
             lines.append(f"  {block:<9}{name:<34} P={m['precision']:.3f} R={m['recall']:.3f} F1={m['f1']:.3f} "
@@ -465,11 +466,12 @@ def _features_text(result: dict[str, Any]) -> str:
 
 def _compare_text(result: dict[str, Any]) -> str:
     a, b = result["a"], result["b"]
+    low, high = result["bootstrap_macro_f1_difference_95ci"]
     lines = [f"n={result['n']}",
              f"A {a['version']}: macro-F1={a['macro_f1']:.3f}  accuracy={a['accuracy']:.3f}",
              f"B {b['version']}: macro-F1={b['macro_f1']:.3f}  accuracy={b['accuracy']:.3f}",
              f"macro-F1 difference (B-A) = {result['macro_f1_difference']:+.3f}, 95% bootstrap interval "
-             f"[{result['bootstrap_macro_f1_difference_95ci'][0]:+.3f}, {result['bootstrap_macro_f1_difference_95ci'][1]:+.3f}]"]
+             f"[{low:+.3f}, {high:+.3f}]"]
     for cls, diff in result["per_class_f1_difference"].items():
         lines.append(f"  {cls:<18} F1 difference {diff:+.3f}")
     m = result["mcnemar"]

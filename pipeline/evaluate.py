@@ -276,6 +276,7 @@ def model_card(meta: Mapping[str, Any]) -> str:
     """A short Markdown model card from a model's metadata."""
     metrics = meta.get("metrics", {})
     cv = metrics.get("cv", {})
+    config = meta["config"]
     lines = [
         f"# Model card: {meta['version']}",
         "",
@@ -284,11 +285,8 @@ def model_card(meta: Mapping[str, Any]) -> str:
         f"scikit-learn {meta.get('sklearn_version')}",
         f"- **Training data:** {meta['n_train']} records (SHA-256 `{meta['data_hash'][:16]}…`); "
         f"{meta.get('dropped_empty_view_text', 0)} left out for empty view text",
-        f"- **Model:** word + character TF-IDF"
-        f"{' (whole view and summary)' if meta['config'].get('summary_branch') and meta['view'] == 'decision' else ''}"
-        f"{' + remedy/reason features' if meta['config'].get('remedy_features') else ''}, class-weighted {meta['config'].get('classifier', 'svm')} classifier, "
-        f"sigmoid calibration on out-of-fold scores; C={meta['config'].get('C')}",
-        f"- **Decision rule:** the outcome maximises probability / prior^alpha with alpha={meta['config'].get('alpha')} "
+        f"- **Model:** {_model_description(meta)}",
+        f"- **Decision rule:** the outcome maximises probability / prior^alpha with alpha={config.get('alpha')} "
         "(chosen on out-of-fold macro-F1; 0 = plain argmax), so rare classes are not drowned by the majority; "
         "the probabilities themselves stay calibrated.",
         f"- **Classes:** {', '.join(meta['classes'])}",
@@ -299,8 +297,9 @@ def model_card(meta: Mapping[str, Any]) -> str:
         review = cv.get("review", {})
         lines += [
             f"- Expected calibration error (top class, out-of-fold): **{cv.get('ece', float('nan')):.3f}**",
-            f"- Abstention: `needs_review` when the predicted outcome's probability < **{review.get('threshold', 1.0):.3f}**, chosen "
-            f"for precision ≥ {review.get('target_precision', 0):.2f} on out-of-fold predictions "
+            "- Abstention: `needs_review` when the predicted outcome's probability < "
+            f"**{review.get('threshold', 1.0):.3f}**, chosen for precision ≥ {review.get('target_precision', 0):.2f} "
+            "on out-of-fold predictions "
             f"(reached {review.get('precision', 0):.3f} on {review.get('coverage', 0):.0%} of cases decided "
             "automatically).",
             "",
@@ -319,6 +318,17 @@ def model_card(meta: Mapping[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _model_description(meta: Mapping[str, Any]) -> str:
+    config = meta["config"]
+    parts = ["word + character TF-IDF"]
+    if config.get("summary_branch") and "summary" in meta.get("view_sections", []):
+        parts.append("(whole view and summary)")
+    if config.get("remedy_features"):
+        parts.append("+ remedy/reason features")
+    return (" ".join(parts) + f", class-weighted {config.get('classifier', 'svm')} classifier (C={config.get('C')}), "
+            "sigmoid calibration on out-of-fold scores")
 
 
 def _metrics_table(title: str, block: Mapping[str, Any]) -> list[str]:

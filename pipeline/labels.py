@@ -28,7 +28,8 @@ CUES: dict[str, tuple[str, ...]] = {
         r"provided|cancelled|replaced|reviewed|made|put|taken|dealt)",
         r"\b(?:has|had) (?:apologi[sz]ed|offered|refunded|paid|remedied|put (?:things|it|matters) right)\b",
         r"\b(?:already|since) (?:been )?(?:put right|remedied|resolved|done|completed|fixed)",
-        r"\bits (?:own )?(?:response|apology|remedy|offer|actions?) (?:was|were|is|are) (?:enough|sufficient|suitable|adequate)",
+        r"\bits (?:own )?(?:response|apology|remedy|offer|actions?) (?:was|were|is|are) "
+        r"(?:enough|sufficient|suitable|adequate)",
         r"\bwelcome[sd]? the (?:council|authority)'s (?:apology|action|offer)",
     ),
     "recommended": (

@@ -16,8 +16,8 @@ from pipeline.evaluate import (
     calibration_png, classification_metrics, confusion_png, cross_validate, model_card, public, temporal_split, timed,
 )
 from pipeline.model import (
-    METADATA_FILE, ModelConfig, ModelError, base_metadata, config_for, fit_model, list_models, new_version, read_metadata,
-    resolve_model_dir, training_data, update_latest, write_model_dir,
+    METADATA_FILE, ModelConfig, ModelError, base_metadata, config_for, fit_model, list_models, new_version,
+    read_metadata, resolve_model_dir, training_data, update_latest, write_model_dir,
 )
 from pipeline.records import OUTCOMES, Decision
 from pipeline.views import VIEWS
