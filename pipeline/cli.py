@@ -214,9 +214,9 @@ def cmd_compare(args: argparse.Namespace, console: Console) -> None:
     if meta_a["view"] != meta_b["view"]:
         console.warn(f"comparing models of different views ({meta_a['view']} vs {meta_b['view']})")
     records = load_records(args.data, require_labels=True, skip_invalid=args.skip_invalid, on_invalid=console.warn)
-    from pipeline.model import training_data
+    from pipeline.model import labelled_view_data
 
-    kept, _, _ = training_data(records, meta_a["view"])
+    kept, _, _ = labelled_view_data(records, meta_a["view"])
     console(f"comparing {meta_a['version']} and {meta_b['version']} on {len(kept)} records")
     result = compare(verified_load(args.a, MODEL_FILE), verified_load(args.b, MODEL_FILE), kept)
     result["a"]["version"], result["b"]["version"] = meta_a["version"], meta_b["version"]

@@ -13,7 +13,9 @@ import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 from sklearn.model_selection import StratifiedKFold
 
-from pipeline.model import ModelConfig, build_baselines, build_model, decide, training_data
+from pipeline.model import (
+    ModelConfig, ModelError, build_baselines, build_model, check_trainable, decide, labelled_view_data,
+)
 from pipeline.records import OUTCOMES, Decision
 
 FOLDS = 5
@@ -29,7 +31,7 @@ Progress = Callable[[str], None]
 # --- metrics ------------------------------------------------------------------------------------------------------
 def classification_metrics(y_true: Sequence[str], y_pred: Sequence[str],
                            classes: Sequence[str] = OUTCOMES) -> dict[str, Any]:
-    """Accuracy, macro-F1 over ``classes`` and per-class precision/recall/F1/support."""
+    """Accuracy, macro-F1 and per-class precision/recall/F1/support (for every one of ``classes``)."""
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     labels = list(classes)
     precision, recall, f1, support = precision_recall_fscore_support(
@@ -37,7 +39,9 @@ def classification_metrics(y_true: Sequence[str], y_pred: Sequence[str],
     return {
         "n": int(len(y_true)),
         "accuracy": float(accuracy_score(y_true, y_pred)) if len(y_true) else 0.0,
-        "macro_f1": float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)),
+        # over the classes present in the data or the predictions (scikit-learn's default), so a subset that
+        # lacks a class is not penalised for it; per_class still lists all four
+        "macro_f1": float(f1_score(y_true, y_pred, average="macro", zero_division=0)) if len(y_true) else 0.0,
         "per_class": {
             label: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
             for label, p, r, f, s in zip(labels, precision, recall, f1, support)
@@ -170,7 +174,9 @@ def temporal_split(records: Sequence[Decision], y: np.ndarray, view: str, config
     dated.sort(key=lambda i: records[i].decision_date)
     cut = int(len(dated) * (1 - test_share))
     train, test = dated[:cut], dated[cut:]
-    if len(set(y[train])) < 2:
+    try:
+        check_trainable(y[train])
+    except ModelError:  # the older part lacks some class: no honest temporal estimate
         return None
     train_records = [records[i] for i in train]
     test_records = [records[i] for i in test]
@@ -199,7 +205,9 @@ def _aligned(model: Any, records: Sequence[Any], classes: Sequence[str]) -> np.n
 # --- scoring a saved model ----------------------------------------------------------------------------------------
 def evaluate_bundle(model: Any, baselines: Mapping[str, Any], records: Sequence[Decision], view: str) -> dict[str, Any]:
     """The contract's ``evaluate --json`` object: model and baselines scored on the same labelled records."""
-    kept, y, dropped = training_data(records, view) if len(records) else ([], np.array([]), 0)
+    kept, y, dropped = labelled_view_data(records, view)
+    if not kept:
+        raise ModelError(f"no labelled records with non-empty {view} view text to evaluate on")
     predicted = model.predict(kept)
     result = classification_metrics(y, predicted)
     result["view"] = view

@@ -207,10 +207,17 @@ def build_baselines(view: str) -> dict[str, Pipeline]:
 
 # --- training data ------------------------------------------------------------------------------------------------
 def training_data(records: Sequence[Decision], view: str) -> tuple[list[Decision], np.ndarray, int]:
+    """``labelled_view_data``, refused if a model cannot be honestly trained and cross-validated on it."""
+    kept, y, dropped = labelled_view_data(records, view)
+    check_trainable(y)
+    return kept, y, dropped
+
+
+def labelled_view_data(records: Sequence[Decision], view: str) -> tuple[list[Decision], np.ndarray, int]:
     """Labelled records whose view text is non-empty, their labels, and how many were dropped for empty text.
 
     Documented fallback: a record with an empty view text (e.g. an empty complaint for triage) is left out of
-    training and counted, rather than silently trained on as an empty string.
+    training and evaluation and counted, rather than silently used as an empty string.
     """
     kept, labels, dropped = [], [], 0
     for record in records:
@@ -223,21 +230,23 @@ def training_data(records: Sequence[Decision], view: str) -> tuple[list[Decision
             continue
         kept.append(record)
         labels.append(record.outcome)
-    y = np.array(labels)
-    check_trainable(y)
-    return kept, y, dropped
+    return kept, np.array(labels), dropped
 
 
-def check_trainable(y: np.ndarray, folds: int = 5) -> None:
+MIN_PER_CLASS = 10  # 5-fold CV, and 5-fold calibration inside each training fold, need this many of every class
+
+
+def check_trainable(y: np.ndarray, minimum: int = MIN_PER_CLASS) -> None:
     """Refuse data a model cannot be honestly trained or cross-validated on."""
     if len(y) == 0:
         raise ModelError("no training records with non-empty view text")
     classes, counts = np.unique(y, return_counts=True)
     if len(classes) < 2:
         raise ModelError(f"training data has a single class ({classes[0]}); need at least two")
-    if counts.min() < folds:
-        thin = ", ".join(f"{c}={n}" for c, n in zip(classes, counts) if n < folds)
-        raise ModelError(f"too few examples per class for {folds}-fold cross-validation: {thin} (need >= {folds})")
+    if counts.min() < minimum:
+        thin = ", ".join(f"{c}={n}" for c, n in zip(classes, counts) if n < minimum)
+        raise ModelError(f"too few examples per class for cross-validation with calibration: {thin} "
+                         f"(need >= {minimum} of each class)")
 
 
 def _has_view_text(record: Decision, view: str) -> bool:
