@@ -82,22 +82,15 @@ def percentiles(seconds: list[float]) -> dict[str, float]:
             "mean_ms": round(sum(ordered) / len(ordered) * 1000, 2)}
 
 
-def latencies(call: Callable[[Any], Any], items: list[Any]) -> list[float]:
+def latencies(call: Callable[[Any], Any], items: list[Any],
+              clock: Callable[[], float] = time.perf_counter) -> list[float]:
+    """Seconds per call by ``clock``: wall time by default, ``time.thread_time`` for CPU time of this thread
+    (what one call costs, whatever else the machine is doing)."""
     out = []
     for item in items:
-        start = time.perf_counter()
+        start = clock()
         call(item)
-        out.append(time.perf_counter() - start)
-    return out
-
-
-def cpu_times(call: Callable[[Any], Any], items: list[Any]) -> list[float]:
-    """CPU seconds of this thread per call: what one call costs, whatever else the machine is doing."""
-    out = []
-    for item in items:
-        start = time.thread_time()
-        call(item)
-        out.append(time.thread_time() - start)
+        out.append(clock() - start)
     return out
 
 
@@ -132,7 +125,7 @@ def bench_function(predictor: Predictor, records: list[dict[str, str]], warm: li
         for record in warm:
             predictor.predict(record)
         single = percentiles(latencies(predictor.predict, records))
-        cpu = percentiles(cpu_times(predictor.predict, records))
+        cpu = percentiles(latencies(predictor.predict, records, clock=time.thread_time))
         batch = throughput(lambda: predictor.predict_many(records), len(records))
         start = time.thread_time()
         predictor.predict_many(records)
