@@ -58,7 +58,7 @@ from pipeline.records import OUTCOMES, TEXT_FIELDS, Decision, Feature, Predictio
 from pipeline.views import VIEWS
 
 EVIDENCE_TOP = 8            # evidence items returned per prediction
-EVIDENCE_CANDIDATES = 100   # readable columns with the largest contributions looked at to find them
+EVIDENCE_CANDIDATES = 16    # strongest readable columns merged into phrases (more would chain whole sentences)
 SENTENCE_MAX_CHARS = 400    # an evidence sentence is clipped to this many characters around its n-gram
 WORD_CACHE_MAX = 200_000    # per character-n-gram branch; cleared when full (bounds memory on hostile input)
 BATCH = 256                 # records per extraction / matrix batch in predict_many
