@@ -360,8 +360,3 @@ def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
     result = fn()
     return result, time.perf_counter() - start
 
-
-__all__ = [
-    "classification_metrics", "expected_calibration_error", "review_threshold", "cross_validate", "temporal_split",
-    "evaluate_bundle", "confusion_png", "calibration_png", "model_card", "public", "timed",
-]
