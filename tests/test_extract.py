@@ -402,3 +402,16 @@ def test_transform_before_fit_fails():
 
     with pytest.raises(NotFittedError):
         RemedyFeatures().transform(["text"])
+
+
+@pytest.mark.parametrize("sentence", [
+    "The Ombudsman recommended a review of the Council's action log.",
+    "We recommended a review of the council's housing allocations strategy.",
+])
+def test_review_of_the_bodys_own_policy_is_a_procedure_review(sentence):
+    found = [(f.type, f.status) for f in extract(sentence) if f.kind == "remedy"]
+    assert ("procedure_review", "recommended") in found
+
+
+def test_a_complainant_asking_for_a_policy_review_is_not_a_remedy():
+    assert not [f for f in extract("Mr X wants a review of the Council's policy.") if f.kind == "remedy"]
