@@ -122,3 +122,29 @@ def test_train_twice_then_models_lists_both_and_compare_tests_significance(tmp_p
     assert 0.0 <= as_json["mcnemar"]["p_value"] <= 1.0
     low, high = as_json["bootstrap_macro_f1_difference_95ci"]
     assert low <= as_json["macro_f1_difference"] <= high
+
+
+def test_fetch_then_ingest_pages_then_export_through_the_cli(tmp_path):
+    """The analyst's path from the site to a corpus file, against the fake site on 127.0.0.1."""
+    import os
+
+    from fetch_server import FakeSite
+
+    db, out = tmp_path / "d.db", tmp_path / "corpus.jsonl"
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    with FakeSite() as site:
+        fetched = subprocess.run(
+            [sys.executable, "-m", "pipeline", "--quiet", "fetch", "--from", "2023-03-06", "--to", "2023-03-26",
+             "--db", str(db), "--base-url", site.url, "--delay", "0"],
+            cwd=REPO, capture_output=True, text=True, timeout=120, env=env)
+        assert fetched.returncode == 0, fetched.stderr
+        expected = set(site.expected_urls("2023-03-06", "2023-03-26"))
+    assert len(expected) >= 10
+    assert json.loads(fetched.stdout)
+    ingested = cli("ingest", "--pages", "--db", db)
+    assert ingested.returncode == 0, ingested.stderr
+    assert json.loads(ingested.stdout)["ingested"] == len(expected)
+    assert cli("export", "--db", db, "--out", out).returncode == 0
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert {r["source_url"] for r in records} == expected
+    assert all(r["ref"] and r["complaint"] for r in records)
