@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -17,7 +17,7 @@ from pipeline.evaluate import (
 )
 from pipeline.model import (
     METADATA_FILE, ModelConfig, ModelError, base_metadata, config_for, fit_model, list_models, new_version,
-    read_metadata, resolve_model_dir, training_data, update_latest, write_model_dir,
+    training_data, update_latest, write_model_dir,
 )
 from pipeline.records import OUTCOMES, Decision
 from pipeline.views import VIEWS
@@ -156,7 +156,3 @@ def _bootstrap_interval(y: np.ndarray, pred_a: np.ndarray, pred_b: np.ndarray, r
                            - classification_metrics(y[idx], pred_a[idx])["macro_f1"])
     return float(np.percentile(differences, 2.5)), float(np.percentile(differences, 97.5))
 
-
-def describe(model_dir: str | Path) -> Mapping[str, Any]:
-    """Metadata of a model directory (resolving ``latest``)."""
-    return read_metadata(resolve_model_dir(model_dir))
