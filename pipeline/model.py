@@ -115,7 +115,11 @@ class PriorCorrectedClassifier(BaseEstimator, ClassifierMixin):
         return self.estimator_.predict_proba(X)
 
     def predict(self, X: Any) -> np.ndarray:
-        return decide(self.predict_proba(X), self.classes_, self.priors_, self.alpha)
+        return self.decide(self.predict_proba(X))
+
+    def decide(self, probabilities: np.ndarray) -> np.ndarray:
+        """The predicted classes for probabilities already computed by ``predict_proba``."""
+        return decide(probabilities, self.classes_, self.priors_, self.alpha)
 
 
 def decide(probabilities: np.ndarray, classes: Sequence[str], priors: np.ndarray, alpha: float) -> np.ndarray:
@@ -390,9 +394,15 @@ def list_models(registry: str | Path) -> list[dict[str, Any]]:
 
 # --- explanation helpers ------------------------------------------------------------------------------------------
 def linear_parts(model: Pipeline) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Coefficients (classes x features), intercepts and feature names of the fitted model's linear classifier."""
+    """Coefficients (one row per class, in ``model.classes_`` order), intercepts and feature names of the fitted
+    model's linear classifier. A binary classifier keeps one row, for the second class; its negation is the first's.
+    """
     calibrated = model.named_steps["classifier"].estimator_
     linear = calibrated.calibrated_classifiers_[0].estimator
     names = list(model.named_steps["features"].get_feature_names_out())
-    return linear.coef_, linear.intercept_, names
+    coef = linear.coef_.toarray() if hasattr(linear.coef_, "toarray") else np.asarray(linear.coef_)
+    intercept = np.asarray(linear.intercept_)
+    if coef.shape[0] == 1:
+        coef, intercept = np.vstack([-coef[0], coef[0]]), np.array([-intercept[0], intercept[0]])
+    return coef, intercept, names
 

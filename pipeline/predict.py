@@ -51,7 +51,7 @@ from sklearn.preprocessing import normalize
 
 from pipeline.features import MAX_CHARS, RemedyFeatures, extract, extract_many
 from pipeline.model import (
-    MODEL_FILE, ModelError, PriorCorrectedClassifier, SectionText, decide, linear_parts, read_metadata,
+    MODEL_FILE, ModelError, PriorCorrectedClassifier, SectionText, linear_parts, read_metadata,
     resolve_model_dir, verified_load,
 )
 from pipeline.records import OUTCOMES, TEXT_FIELDS, Decision, Feature, Prediction, RecordError
@@ -249,6 +249,8 @@ class Predictor:
         # A model that does not say how sure it must be cannot vouch for any answer: review everything.
         self.review_threshold: float = float(self.metadata.get("review_threshold", 1.0))
         self.classifier = model.named_steps["classifier"]
+        if not isinstance(self.classifier, PriorCorrectedClassifier):
+            raise ModelError("model was saved by an older layout (no calibrated decision rule); retrain it")
         self.classes: list[str] = [str(c) for c in self.classifier.classes_]
         unknown = set(self.classes) - set(OUTCOMES)
         if unknown:
@@ -261,7 +263,7 @@ class Predictor:
             self._readable[branch.start:branch.stop] = branch.kind in ("words", "remedies")
         self._tfidf = {b.name: FastTfidf(b.last) for b in self._branches if FastTfidf.applies_to(b.last)}
         coef, _, _ = linear_parts(model)
-        self._coef = np.asarray(coef.toarray() if sparse.issparse(coef) else coef, dtype=np.float64)
+        self._coef = np.asarray(coef, dtype=np.float64)
         width = self._branches[-1].stop if self._branches else 0
         if self._coef.shape[1] != width:
             raise ModelError(f"classifier has {self._coef.shape[1]} coefficients for {width} features")
@@ -334,11 +336,7 @@ class Predictor:
 
     def _decide(self, raw: np.ndarray) -> list[int]:
         """Column of the predicted class per row, by the classifier's own decision rule (not always the argmax)."""
-        if isinstance(self.classifier, PriorCorrectedClassifier):
-            predicted = decide(raw, self.classifier.classes_, self.classifier.priors_, self.classifier.alpha)
-        else:
-            predicted = np.asarray(self.classifier.classes_)[raw.argmax(axis=1)]
-        return [self.classes.index(str(c)) for c in predicted]
+        return [self.classes.index(str(c)) for c in self.classifier.decide(raw)]
 
     def _matrix(self, sections: list[dict[str, str]], found: list[list[Feature]]) -> sparse.csr_matrix:
         blocks = []
@@ -374,8 +372,6 @@ class Predictor:
         )
 
     def _class_weights(self, best: int) -> np.ndarray:
-        if self._coef.shape[0] == 1:  # binary LinearSVC: one row, for the second class
-            return self._coef[0] if best == 1 else -self._coef[0]
         return self._coef[best]
 
     def _evidence(self, best: int, row: sparse.csr_matrix, sections: dict[str, str],

@@ -487,9 +487,7 @@ def _heatmaps_png(tables: Mapping[str, pd.DataFrame], by: str) -> bytes:
 
 # --- small helpers -----------------------------------------------------------------------------------------------
 def _coefficient_rows(coef: np.ndarray, classes: Sequence[str]) -> dict[str, np.ndarray]:
-    """Class -> weights; a binary SVM has one row, for the second class, whose negation speaks for the first."""
-    if coef.shape[0] == 1 and len(classes) == 2:
-        return {classes[0]: -coef[0], classes[1]: coef[0]}
+    """Class -> weights (``linear_parts`` gives one row per class)."""
     if coef.shape[0] != len(classes):
         raise ReportError(f"model has {coef.shape[0]} coefficient rows for {len(classes)} classes")
     return {cls: coef[i] for i, cls in enumerate(classes)}
